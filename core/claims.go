@@ -1,6 +1,7 @@
 package core
 
 import (
+	"context"
 	"fmt"
 	"time"
 )
@@ -27,6 +28,22 @@ type Claims struct {
 	// Region is the region whose keys verified it, such as "EU_CENTRAL_1",
 	// or "" for the unprefixed keys.
 	Region string
+
+	// replay is the store holding this token's id, when replay protection
+	// reserved it.
+	replay ReplayStore
+}
+
+// Settle tells the replay store how the handler answered: a status outside
+// 2xx releases the token's id, so that QStash's retry of this delivery, or a
+// resend of the same message after a fix, is not refused as a replay. The
+// adapters call it after the handler; an app using core directly calls it
+// itself. Without replay protection, or for a nil Claims, it does nothing.
+func (c *Claims) Settle(ctx context.Context, status int) error {
+	if c == nil || c.replay == nil || (status >= 200 && status < 300) {
+		return nil
+	}
+	return c.replay.Release(ctx, c.ID)
 }
 
 // claim bits, to require exp and to refuse a claim given twice.

@@ -29,7 +29,14 @@ type config struct {
 	baseURL       string
 	noURLCheck    bool
 	urlOptions    int
-	errs          []error
+	replay        ReplayStore
+	replayOpen    bool
+	observer      observer
+	// settings counts the options that shape verification (all but the
+	// logger and the hooks), so a guard can refuse them beside a verifier
+	// it was handed.
+	settings int
+	errs     []error
 }
 
 type regionKeys struct {
@@ -42,6 +49,7 @@ type regionKeys struct {
 // first rotation. Surrounding white space is ignored.
 func WithSigningKeys(current, next string) Option {
 	return func(c *config) {
+		c.settings++
 		c.current, c.next = strings.TrimSpace(current), strings.TrimSpace(next)
 		c.explicitKeys = true
 	}
@@ -54,6 +62,7 @@ func WithSigningKeys(current, next string) Option {
 // environment.
 func WithRegionKeys(region, current, next string) Option {
 	return func(c *config) {
+		c.settings++
 		name, ok := normalizeRegion(region)
 		if !ok {
 			c.errs = append(c.errs, fmt.Errorf("%w: region %q is not a QStash region name",
@@ -75,7 +84,10 @@ func WithRegionKeys(region, current, next string) Option {
 // production code may want so that a stray variable cannot switch to keys
 // anyone can sign with.
 func WithDevMode(on bool) Option {
-	return func(c *config) { c.devMode = &on }
+	return func(c *config) {
+		c.settings++
+		c.devMode = &on
+	}
 }
 
 // WithClockTolerance allows for clock skew between QStash and this host: a
@@ -83,6 +95,7 @@ func WithDevMode(on bool) Option {
 // not-before time. The default is no tolerance.
 func WithClockTolerance(d time.Duration) Option {
 	return func(c *config) {
+		c.settings++
 		if d < 0 {
 			c.errs = append(c.errs, fmt.Errorf("%w: negative clock tolerance %s", ErrConfig, d))
 			return
@@ -95,6 +108,7 @@ func WithClockTolerance(d time.Duration) Option {
 // that keep their own clock. The default is time.Now.
 func WithClock(now func() time.Time) Option {
 	return func(c *config) {
+		c.settings++
 		if now == nil {
 			c.errs = append(c.errs, fmt.Errorf("%w: nil clock", ErrConfig))
 			return
@@ -108,6 +122,7 @@ func WithClock(now func() time.Time) Option {
 // default is DefaultMaxBodyBytes.
 func WithMaxBodyBytes(n int64) Option {
 	return func(c *config) {
+		c.settings++
 		if n <= 0 {
 			c.errs = append(c.errs, fmt.Errorf("%w: body limit %d is not positive", ErrConfig, n))
 			return
@@ -122,6 +137,7 @@ func WithMaxBodyBytes(n int64) Option {
 // that rewrites paths, say).
 func WithURL(u string) Option {
 	return func(c *config) {
+		c.settings++
 		c.urlOptions++
 		if u == "" {
 			c.errs = append(c.errs, fmt.Errorf("%w: empty URL; use WithoutURLCheck to skip the check",
@@ -139,6 +155,7 @@ func WithURL(u string) Option {
 // can send them.
 func WithPublicBaseURL(base string) Option {
 	return func(c *config) {
+		c.settings++
 		c.urlOptions++
 		u, err := url.Parse(base)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
@@ -158,7 +175,41 @@ func WithPublicBaseURL(base string) Option {
 // Prefer WithPublicBaseURL or WithURL.
 func WithoutURLCheck() Option {
 	return func(c *config) {
+		c.settings++
 		c.urlOptions++
 		c.noURLCheck = true
+	}
+}
+
+// WithReplayProtection refuses a delivery whose token id (jti) store has
+// already seen, with ErrReplayed. A signed request stays valid for its whole
+// lifetime (five minutes); anyone who sees one in that time (a logging
+// proxy, another endpoint the same account publishes to) could otherwise
+// send it again. QStash gives every delivery attempt its own id, so retries
+// are never refused as replays; and the adapters release the reservation of
+// a request the handler answered outside 2xx, so an attempt that failed
+// here can be retried.
+//
+// When the store cannot answer, the request is refused with
+// ErrReplayStoreUnavailable (503) unless WithReplayFailOpen is given.
+func WithReplayProtection(store ReplayStore) Option {
+	return func(c *config) {
+		c.settings++
+		if store == nil {
+			c.errs = append(c.errs, fmt.Errorf("%w: nil replay store", ErrConfig))
+			return
+		}
+		c.replay = store
+	}
+}
+
+// WithReplayFailOpen lets requests through, unchecked for replay, while the
+// replay store cannot answer (they are still logged at Error). It trades
+// replay protection for availability during a store outage; the default is
+// to refuse them.
+func WithReplayFailOpen() Option {
+	return func(c *config) {
+		c.settings++
+		c.replayOpen = true
 	}
 }

@@ -19,13 +19,16 @@ const (
 // Verifier checks that requests were signed by QStash. It is safe for
 // concurrent use; build one at startup and share it.
 type Verifier struct {
-	keys      *keyring
-	tolerance time.Duration
-	now       func() time.Time
-	maxBody   int64
-	url       string // expected URL, exactly, when set
-	baseURL   string // scheme://host to put before the request's path, when set
-	checkURL  bool
+	keys       *keyring
+	tolerance  time.Duration
+	now        func() time.Time
+	maxBody    int64
+	url        string // expected URL, exactly, when set
+	baseURL    string // scheme://host to put before the request's path, when set
+	checkURL   bool
+	replay     ReplayStore
+	replayOpen bool
+	observer   observer
 }
 
 // NewVerifier builds a Verifier. Without WithSigningKeys or WithRegionKeys
@@ -53,13 +56,16 @@ func NewVerifier(opts ...Option) (*Verifier, error) {
 		return nil, err
 	}
 	return &Verifier{
-		keys:      keys,
-		tolerance: c.tolerance,
-		now:       c.now,
-		maxBody:   c.maxBody,
-		url:       c.url,
-		baseURL:   c.baseURL,
-		checkURL:  !c.noURLCheck,
+		keys:       keys,
+		tolerance:  c.tolerance,
+		now:        c.now,
+		maxBody:    c.maxBody,
+		url:        c.url,
+		baseURL:    c.baseURL,
+		checkURL:   !c.noURLCheck,
+		replay:     c.replay,
+		replayOpen: c.replayOpen,
+		observer:   c.observer,
 	}, nil
 }
 
@@ -90,31 +96,71 @@ func (v *Verifier) VerifySignature(sig string, body []byte, url string) (*Claims
 // target, path and query, as the client sent it. Forwarded headers are not
 // trusted: behind a proxy, use WithPublicBaseURL or WithURL.
 func (v *Verifier) VerifyRequest(r *http.Request) (*Claims, error) {
+	c, _, err := v.verifyRequest(r)
+	if err != nil {
+		v.observer.rejected(r, err)
+		return nil, err
+	}
+	if v.observer.logger != nil || v.observer.onSuccess != nil {
+		v.observer.accepted(r, &Result{Claims: c, Delivery: deliveryOf(r.Header)})
+	}
+	return c, nil
+}
+
+// verifyRequest is VerifyRequest without the reporting, for guards that
+// report once for all their checks. It also returns the body it read.
+func (v *Verifier) verifyRequest(r *http.Request) (*Claims, []byte, error) {
 	sig, err := signatureHeader(r.Header)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 
 	keys, region := v.keys.forRegion(headerValue(r.Header, HeaderRegion))
 	c, err := v.verifyToken(sig, v.expectedURL(r), keys, region)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 
 	body, err := readBody(r, v.maxBody)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := checkBody(c.Body, body); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 
-	// The handler behind the middleware reads the body as if nothing had
-	// read it before.
-	rb := new(restoredBody)
-	rb.Reset(body)
-	r.Body = rb
-	return c, nil
+	if err := v.reserve(r, c); err != nil {
+		return nil, nil, err
+	}
+
+	restoreBody(r, body)
+	return c, body, nil
+}
+
+// reserve records the token's id with the replay store, when there is one,
+// for as long as the token could still be accepted.
+func (v *Verifier) reserve(r *http.Request, c *Claims) error {
+	if v.replay == nil {
+		return nil
+	}
+	if c.ID == "" {
+		return fmt.Errorf("%w: no jti claim, which replay protection needs", ErrMalformedSignature)
+	}
+	ok, err := v.replay.Reserve(r.Context(), c.ID, c.ExpiresAt.Add(v.tolerance))
+	switch {
+	case err != nil && v.replayOpen:
+		v.observer.failedOpen(r, err)
+		return nil
+	case err != nil:
+		if !errors.Is(err, ErrReplayStoreUnavailable) {
+			err = fmt.Errorf("%w: %w", ErrReplayStoreUnavailable, err)
+		}
+		return err
+	case !ok:
+		return fmt.Errorf("%w: jti %s was accepted before", ErrReplayed, c.ID)
+	}
+	c.replay = v.replay
+	return nil
 }
 
 // verifyToken checks everything but the body: form, header, signature,
@@ -143,8 +189,7 @@ func (v *Verifier) verifyToken(sig, url string, keys keyPair, region string) (*C
 		return nil, err
 	}
 	if url != "" && c.Subject != url {
-		return nil, fmt.Errorf("%w: signed for %s, request is for %s%s",
-			ErrURLMismatch, c.Subject, url, firstDifference(c.Subject, url))
+		return nil, &URLMismatchError{Want: url, Got: c.Subject}
 	}
 	return c, nil
 }
@@ -255,6 +300,14 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("%w: over the limit of %d bytes", ErrBodyTooLarge, limit)
 	}
 	return buf, nil
+}
+
+// restoreBody puts body back in r, so the handler behind the middleware
+// reads it as if nothing had read it before.
+func restoreBody(r *http.Request, body []byte) {
+	rb := new(restoredBody)
+	rb.Reset(body)
+	r.Body = rb
 }
 
 // restoredBody serves the bytes VerifyRequest read, in place of the
