@@ -43,7 +43,9 @@ func (c *Claims) Settle(ctx context.Context, status int) error {
 	if c == nil || c.replay == nil || (status >= 200 && status < 300) {
 		return nil
 	}
-	return c.replay.Release(ctx, c.ID)
+	// The request may be over by now, its context cancelled; the release
+	// must still reach the store.
+	return c.replay.Release(context.WithoutCancel(ctx), c.ID)
 }
 
 // claim bits, to require exp and to refuse a claim given twice.

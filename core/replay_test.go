@@ -314,7 +314,7 @@ func TestMemoryReplayStoreMatchesModel(t *testing.T) {
 			model := map[string]time.Time{}
 			ctx := context.Background()
 
-			for i := range 20_000 {
+			for i := range 8_000 {
 				clock.advance(time.Duration(rng.Int64N(int64(tc.step))))
 				if tc.jumpEvery > 0 && rng.IntN(tc.jumpEvery) == 0 {
 					clock.advance(time.Minute)
