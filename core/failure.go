@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -24,7 +25,8 @@ const (
 //
 // Headers are keyed by their canonical names (see http.CanonicalHeaderKey),
 // so Header.Get and SourceHeader.Get find a header whatever case QStash
-// wrote it in. Bodies are the decoded bytes, not their base64 text.
+// wrote it in; a name that is not a valid header name is kept as sent.
+// Bodies are the decoded bytes, not their base64 text.
 type FailurePayload struct {
 	// Status is the HTTP status of the last failed attempt.
 	Status int
@@ -74,7 +76,8 @@ type FailurePayload struct {
 
 // failureFields lists the fields of a failure payload, by JSON name, with
 // how each is read. The index of a field is its bit in the set of fields
-// seen, to refuse one given twice.
+// seen, to refuse one given twice; the constant below fails to compile if
+// they outgrow that set.
 var failureFields = [...]struct {
 	name string
 	read func(d *jsonReader, p *FailurePayload) error
@@ -124,6 +127,8 @@ var failureFields = [...]struct {
 	}},
 }
 
+const _ = uint32(1) << (len(failureFields) - 1)
+
 // DecodeFailurePayload decodes the body of a failure callback. It refuses,
 // with an error wrapping ErrMalformedFailurePayload, a body that is not one
 // JSON object, a field of the wrong type, a number that is not a whole
@@ -136,8 +141,9 @@ var failureFields = [...]struct {
 //   - status, retried and maxRetries are JSON integers. Fractions and
 //     exponents are refused: no encoder on either side writes them.
 //   - header is the response's header map, each name to a list of values.
-//     sourceHeader is documented as each name to one string, and has been
-//     shown as lists too; both forms are accepted in both fields. Names
+//     sourceHeader is documented as each name to one string, while the
+//     Workflow SDK reads it as lists; both forms are accepted in both
+//     fields. Names
 //     that differ only in case, or repeat, have their values joined in
 //     order, as repeated header lines would be. A name whose value is null
 //     or an empty list is dropped.
@@ -152,10 +158,13 @@ var failureFields = [...]struct {
 //     only with a failure (not a success) callback; topicName, endpointName
 //     and scheduleId only when they apply.
 //
-// A name given twice is refused, and so is invalid UTF-8 in a string. The
-// body is not copied beyond one string conversion; what the payload holds
-// is bounded by the input, which the caller bounds (1 MiB by default).
-// An empty or missing body or header map is nil.
+// A field given twice is refused, and so is invalid UTF-8 in a string. An
+// empty or missing body or header map is nil.
+//
+// The work is linear in the size of the body, which the caller bounds
+// (WithMaxBodyBytes, 1 MiB by default). The payload keeps a few times that
+// size at most, a body of nothing but empty header values being the worst
+// case, and allocates some twenty times it in all.
 func DecodeFailurePayload(body []byte) (*FailurePayload, error) {
 	d := jsonReader{s: string(body)}
 	if c := d.next(); c != '{' {
@@ -413,17 +422,9 @@ func (d *jsonReader) payloadHeader(dst *http.Header) error {
 		if !d.consume(':') {
 			return errJSONSyntax
 		}
-		values, err := d.headerValues()
-		if err != nil {
-			// Header names come from the body: left out of the error.
+		// Header names come from the body: left out of the error.
+		if err := d.headerValues(&h, http.CanonicalHeaderKey(name)); err != nil {
 			return err
-		}
-		if len(values) > 0 {
-			if h == nil {
-				h = make(http.Header)
-			}
-			key := http.CanonicalHeaderKey(name)
-			h[key] = append(h[key], values...)
 		}
 		if d.consume(',') {
 			continue
@@ -437,45 +438,76 @@ func (d *jsonReader) payloadHeader(dst *http.Header) error {
 	return nil
 }
 
-// headerValues reads the values of one header: one string, a list of
-// strings, or null for none.
-func (d *jsonReader) headerValues() ([]string, error) {
+// headerValues reads the values of one header, one string, a list of
+// strings, or null for none, and adds them to (*h)[key]. Appending in place
+// rather than through a list of its own keeps a long list to one copy.
+func (d *jsonReader) headerValues(h *http.Header, key string) error {
+	var values []string
+	if *h != nil {
+		values = (*h)[key]
+	}
 	switch d.next() {
 	case '"':
 		s, err := d.str()
 		if err != nil {
-			return nil, err
+			return err
 		}
-		return []string{s}, nil
+		values = append(values, s)
 	case 'n':
 		if !d.consumeNull() {
-			return nil, errJSONSyntax
+			return errJSONSyntax
 		}
-		return nil, nil
 	case '[':
 		d.i++
 		if d.consume(']') {
-			return nil, nil
+			break
 		}
-		var values []string
+		values = slices.Grow(values, countStrings(*d))
 		for {
 			if d.next() != '"' {
-				return nil, fmt.Errorf("a header value: %w",
-					d.wrongType("a string"))
+				return fmt.Errorf("a header value: %w", d.wrongType("a string"))
 			}
 			s, err := d.str()
 			if err != nil {
-				return nil, err
+				return err
 			}
 			values = append(values, s)
 			if d.consume(',') {
 				continue
 			}
 			if d.consume(']') {
-				return values, nil
+				break
 			}
-			return nil, errJSONSyntax
+			return errJSONSyntax
+		}
+	default:
+		return fmt.Errorf("a header value: %w", d.wrongType("a string or a list of strings"))
+	}
+	if len(values) > 0 {
+		if *h == nil {
+			*h = make(http.Header)
+		}
+		(*h)[key] = values
+	}
+	return nil
+}
+
+// countStrings counts the strings that open the list d is in, without
+// decoding them, so that a long list is allocated once rather than grown
+// by copies. The count is only a size hint: the list is read for real after.
+func countStrings(d jsonReader) int {
+	n := 0
+	for d.next() == '"' {
+		for d.i++; d.i < len(d.s) && d.s[d.i] != '"'; d.i++ {
+			if d.s[d.i] == '\\' {
+				d.i++
+			}
+		}
+		d.i++
+		n++
+		if !d.consume(',') {
+			break
 		}
 	}
-	return nil, fmt.Errorf("a header value: %w", d.wrongType("a string or a list of strings"))
+	return n
 }

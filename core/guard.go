@@ -96,6 +96,12 @@ func NewWorkflowGuard(opts ...GuardOption) (*Guard, error) {
 // into Result.Failure. The bearer token of a failure callback is taken from
 // its Authorization header or, where absent, from the sourceHeader of the
 // payload (the headers of the call that failed).
+//
+// A failure callback is recognised by its Upstash-Workflow-Is-Failure or
+// Upstash-Workflow-Failure-Callback header (see IsFailureCallback). Upstash
+// Workflow asks QStash to add them; a plain QStash publisher that points
+// Upstash-Failure-Callback at this route adds them the same way, by also
+// sending Upstash-Failure-Callback-Forward-Upstash-Workflow-Is-Failure: true.
 func NewFailureGuard(opts ...GuardOption) (*Guard, error) {
 	return newGuard(true, opts)
 }

@@ -94,7 +94,9 @@ func (d *jsonReader) object(field func(key string) error) error {
 			return errJSONSyntax
 		}
 	}
-	if d.next() != 0 {
+	// Nothing may follow the object, a NUL byte included (which next
+	// would report as the end).
+	if d.space(); d.i != len(d.s) {
 		return errJSONSyntax
 	}
 	return nil

@@ -172,6 +172,8 @@ func TestVerifySignatureChecks(t *testing.T) {
 			body, testURL, nil, ErrBodyMismatch},
 		{"another URL is refused", mintRaw(testCurrentKey, qstashHeader, valid),
 			body, testURL + "/", nil, ErrURLMismatch},
+		{"a NUL byte after the claims is refused", mintRaw(testCurrentKey, qstashHeader,
+			valid+"\x00"), body, testURL, nil, ErrMalformedSignature},
 		{"a duplicate sub is refused", mintRaw(testCurrentKey, qstashHeader,
 			strings.Replace(valid, `"sub":`, `"sub":"https://evil.example/","sub":`, 1)),
 			body, testURL, nil, ErrMalformedSignature},
