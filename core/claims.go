@@ -34,6 +34,11 @@ type Claims struct {
 	replay ReplayStore
 }
 
+// Reserved reports whether replay protection holds this token's id, that is
+// whether Settle has anything to do. Adapters use it to watch the response
+// status only when it matters.
+func (c *Claims) Reserved() bool { return c != nil && c.replay != nil }
+
 // Settle tells the replay store how the handler answered: a status outside
 // 2xx releases the token's id, so that QStash's retry of this delivery, or a
 // resend of the same message after a fix, is not refused as a replay. The

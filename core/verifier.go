@@ -101,10 +101,24 @@ func (v *Verifier) VerifyRequest(r *http.Request) (*Claims, error) {
 		v.observer.rejected(r, err)
 		return nil, err
 	}
-	if v.observer.logger != nil || v.observer.onSuccess != nil {
+	if !v.observer.empty() {
 		v.observer.accepted(r, &Result{Claims: c, Delivery: deliveryOf(r.Header)})
 	}
 	return c, nil
+}
+
+// Check is VerifyRequest in the shape of Guard.Check: the claims come with
+// the delivery metadata, in a Result, so adapters treat a Verifier and a
+// Guard alike.
+func (v *Verifier) Check(r *http.Request) (*Result, error) {
+	c, _, err := v.verifyRequest(r)
+	if err != nil {
+		v.observer.rejected(r, err)
+		return nil, err
+	}
+	res := &Result{Claims: c, Delivery: deliveryOf(r.Header)}
+	v.observer.accepted(r, res)
+	return res, nil
 }
 
 // verifyRequest is VerifyRequest without the reporting, for guards that
