@@ -216,8 +216,9 @@ func DecodeFailurePayload(body []byte) (*FailurePayload, error) {
 // A plain QStash failure callback (published with Upstash-Failure-Callback)
 // is therefore recognised only if its publisher asked for one of them, with
 // Upstash-Failure-Callback-Forward-Upstash-Workflow-Is-Failure: true. Without
-// that, serve plain failure callbacks on a route of their own, where the
-// failure guard recognises them by that route and by their payload.
+// that, the failure guard refuses them as ErrNotFailureCallback, and a route
+// guarded by Verify alone, with DecodeFailurePayload in the handler, serves
+// them.
 //
 // The headers are not covered by the signature, which signs the URL and the
 // body only: they route a request, they do not authenticate it.

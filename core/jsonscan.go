@@ -1,8 +1,10 @@
 package core
 
 import (
+	"encoding/binary"
 	"errors"
 	"math"
+	"math/bits"
 	"strconv"
 	"strings"
 	"unicode/utf16"
@@ -112,6 +114,25 @@ var plainASCII = func() (t [256]bool) {
 	return t
 }()
 
+// Byte-wise masks for specialBytes, one copy of the byte in each lane.
+const (
+	laneOnes  = 0x0101010101010101
+	laneHighs = 0x8080808080808080
+)
+
+// specialBytes flags, in the high bit of its lane, each byte of w (eight
+// bytes of a string, the first in the low lane) that plainASCII does not
+// mark: a control byte, a non-ASCII byte, '"' or '\\'. Above the first
+// flagged byte a plain byte may be flagged too, since a lane's borrow
+// carries into the next; the lowest flag is always exact, and that is the
+// only one str uses.
+func specialBytes(w uint64) uint64 {
+	control := (w - 0x20*laneOnes) &^ w
+	quote := w ^ '"'*laneOnes
+	backslash := w ^ '\\'*laneOnes
+	return (control | w | (quote-laneOnes)&^quote | (backslash-laneOnes)&^backslash) & laneHighs
+}
+
 // str reads a string value. Without escapes the result is a substring of
 // the input; with them, a new string.
 func (d *jsonReader) str() (string, error) {
@@ -121,6 +142,16 @@ func (d *jsonReader) str() (string, error) {
 	d.i++
 	start := d.i
 	for d.i < len(d.s) {
+		if d.i+8 <= len(d.s) {
+			// Eight bytes at a time while they are all plain: the URL
+			// and the hashes in a token are long runs of them.
+			m := specialBytes(binary.LittleEndian.Uint64(bytesOf(d.s[d.i : d.i+8])))
+			if m == 0 {
+				d.i += 8
+				continue
+			}
+			d.i += bits.TrailingZeros64(m) >> 3
+		}
 		c := d.s[d.i]
 		if plainASCII[c] {
 			d.i++
@@ -355,6 +386,12 @@ var errDateRange = errors.New("date outside the years 1 to 9999")
 // Fractions are refused rather than rounded, since QStash issues whole
 // seconds and a rounding rule would be one more thing to disagree on.
 func (d *jsonReader) unixSeconds() (int64, error) {
+	if n, ok := d.shortInt(); ok {
+		if n < minUnixSeconds || n > maxUnixSeconds {
+			return 0, errDateRange
+		}
+		return n, nil
+	}
 	lit, err := d.number()
 	if err != nil {
 		return 0, err
@@ -373,4 +410,34 @@ func (d *jsonReader) unixSeconds() (int64, error) {
 		return 0, errors.New("date is not a whole number of seconds")
 	}
 	return int64(f), nil
+}
+
+// shortInt reads a number written as an integer of at most 18 digits,
+// which cannot overflow an int64, and reports false, having read nothing,
+// for any other input. Every token's dates are such numbers: reading them
+// in one pass spares number's scan and strconv's general parser.
+func (d *jsonReader) shortInt() (int64, bool) {
+	i := d.i
+	neg := i < len(d.s) && d.s[i] == '-'
+	if neg {
+		i++
+	}
+	start := i
+	var n int64
+	for ; i < len(d.s) && '0' <= d.s[i] && d.s[i] <= '9'; i++ {
+		n = n*10 + int64(d.s[i]-'0')
+	}
+	switch digits := i - start; {
+	case digits == 0 || digits > 18:
+		return 0, false
+	case digits > 1 && d.s[start] == '0':
+		return 0, false // a leading zero, which the grammar refuses
+	case i < len(d.s) && (d.s[i] == '.' || d.s[i] == 'e' || d.s[i] == 'E'):
+		return 0, false // a fraction or an exponent
+	}
+	d.i = i
+	if neg {
+		n = -n
+	}
+	return n, true
 }

@@ -44,7 +44,10 @@ type Delivery struct {
 }
 
 func deliveryOf(h http.Header) Delivery {
-	retried, _ := strconv.Atoi(headerValue(h, HeaderRetried))
+	var retried int
+	if v := headerValue(h, HeaderRetried); v != "" {
+		retried, _ = strconv.Atoi(v)
+	}
 	return Delivery{
 		MessageID:       headerValue(h, HeaderMessageID),
 		Retried:         retried,

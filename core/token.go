@@ -19,6 +19,11 @@ const MaxSignatureLength = 8 << 10
 // in the common case.
 const hs256Header = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"
 
+// strictRawURL decodes the segments of a token: base64url without padding,
+// refusing non-zero trailing bits so that each segment has one encoding only.
+// Strict copies the encoding, which is why it is made once.
+var strictRawURL = base64.RawURLEncoding.Strict()
+
 // signedToken is a token whose form has been checked but whose signature
 // has not.
 type signedToken struct {
@@ -60,7 +65,9 @@ func parseToken(tok string, t *signedToken) error {
 		return fmt.Errorf("%w: signature segment is %d characters, not the %d of HS256",
 			ErrMalformedSignature, len(mac), base64.RawURLEncoding.EncodedLen(sha256.Size))
 	}
-	if _, err := base64.RawURLEncoding.Strict().Decode(t.mac[:], bytesOf(mac)); err != nil {
+	// The decoder skips line breaks, so a 43-byte segment holding one
+	// decodes to fewer bytes; only a full 32 is a signature.
+	if n, err := strictRawURL.Decode(t.mac[:], bytesOf(mac)); err != nil || n != sha256.Size {
 		return fmt.Errorf("%w: signature segment is not base64url", ErrMalformedSignature)
 	}
 	t.signingInput, t.payload = tok[:dot2], payload
@@ -70,20 +77,21 @@ func parseToken(tok string, t *signedToken) error {
 // checkHeader accepts a JOSE header that asks for HS256 and nothing this
 // verifier does not implement.
 func checkHeader(seg string) error {
-	raw, err := base64.RawURLEncoding.Strict().DecodeString(seg)
-	if err != nil {
+	raw, ok := decodeSegment(seg)
+	if !ok {
 		return fmt.Errorf("%w: header is not base64url", ErrMalformedSignature)
 	}
 	var alg string
 	var seenAlg, seenTyp bool
 	d := jsonReader{s: string(raw)}
-	err = d.object(func(key string) error {
+	err := d.object(func(key string) error {
 		switch key {
 		case "alg":
 			if seenAlg {
 				return errJSONDuplicate
 			}
 			seenAlg = true
+			var err error
 			alg, err = d.str()
 			return err
 		case "typ":
@@ -131,12 +139,23 @@ func verifyMAC(t *signedToken, keys keyPair) (Key, error) {
 // decodePayload decodes the claims segment once the signature is known to
 // be good.
 func decodePayload(seg string) (string, error) {
-	raw, err := base64.RawURLEncoding.Strict().DecodeString(seg)
-	if err != nil {
+	raw, ok := decodeSegment(seg)
+	if !ok {
 		return "", fmt.Errorf("%w: claims segment is not base64url", ErrMalformedSignature)
 	}
 	// raw is never written again, so it can back a string without a copy.
 	return unsafe.String(unsafe.SliceData(raw), len(raw)), nil
+}
+
+// decodeSegment decodes one segment of a token. The decoder skips line
+// breaks; refusing them keeps one spelling per segment, as golang-jwt's
+// strict decoding does.
+func decodeSegment(seg string) ([]byte, bool) {
+	if strings.IndexByte(seg, '\n') >= 0 || strings.IndexByte(seg, '\r') >= 0 {
+		return nil, false
+	}
+	raw, err := strictRawURL.DecodeString(seg)
+	return raw, err == nil
 }
 
 // bodyHash returns base64url(SHA-256(body)) with its '=' padding, as QStash
@@ -155,7 +174,9 @@ func checkBody(claim string, body []byte) error {
 	if claim == string(h[:]) || claim == string(h[:43]) {
 		return nil
 	}
-	return fmt.Errorf("%w: body hashes to %s, signature covers %q", ErrBodyMismatch, h[:], claim)
+	// A copy of the hash, so that h itself stays on the stack.
+	return fmt.Errorf("%w: body hashes to %s, signature covers %q", ErrBodyMismatch,
+		string(h[:]), claim)
 }
 
 // bytesOf views s as bytes without copying, for hash and decode calls that

@@ -2,6 +2,9 @@ package core
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"io"
 	"net/http"
@@ -172,6 +175,13 @@ func TestVerifySignatureChecks(t *testing.T) {
 			body, testURL, nil, ErrBodyMismatch},
 		{"another URL is refused", mintRaw(testCurrentKey, qstashHeader, valid),
 			body, testURL + "/", nil, ErrURLMismatch},
+		{"a line break inside the claims segment is refused, though signed", func() string {
+			claims := b64(valid)
+			input := b64(qstashHeader) + "." + claims[:8] + "\n" + claims[8:]
+			mac := hmac.New(sha256.New, []byte(testCurrentKey))
+			mac.Write([]byte(input))
+			return input + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+		}(), body, testURL, nil, ErrMalformedSignature},
 		{"a NUL byte after the claims is refused", mintRaw(testCurrentKey, qstashHeader,
 			valid+"\x00"), body, testURL, nil, ErrMalformedSignature},
 		{"a duplicate sub is refused", mintRaw(testCurrentKey, qstashHeader,

@@ -10,70 +10,77 @@ import (
 	"github.com/qstashguard/qstashguard/core"
 )
 
-// resultKey is the echo.Context key under which the middleware stores the
-// core.Result.
-const resultKey = "qstashguard.result"
-
-// Config holds what is Echo's own in the middleware's configuration; the
-// checks themselves are configured with core options.
+// Config configures the middleware the way Echo's own middleware are
+// configured. The checks themselves are configured by the core options.
 type Config struct {
-	// Skipper, when it returns true, lets a request through unchecked.
-	// Default: middleware.DefaultSkipper, which skips nothing.
+	// Skipper decides which requests go through unchecked, such as a
+	// health check under a guarded group. Nil means
+	// middleware.DefaultSkipper: none.
 	Skipper middleware.Skipper
 }
 
-// checker is what the middleware needs of a core.Verifier or core.Guard.
-type checker interface {
-	Check(r *http.Request) (*core.Result, error)
-}
-
-// Verify returns middleware that lets through only requests signed by
-// QStash. It panics, at construction, when no signing key can be found.
+// Verify returns middleware that lets through only requests QStash signed
+// for the URL they arrived at, with the body they carry. The options
+// configure the core.Verifier it builds once, here; without key options the
+// keys come from the environment.
+//
+// Verify panics when the verifier cannot be built (no signing key, say),
+// with a message that names what to set: a middleware that cannot verify
+// must stop the app at startup rather than let requests through.
 func Verify(opts ...core.Option) echo.MiddlewareFunc {
 	return VerifyWithConfig(Config{}, opts...)
 }
 
-// VerifyWithConfig is Verify with Echo's own settings.
+// VerifyWithConfig is Verify with an Echo configuration.
 func VerifyWithConfig(cfg Config, opts ...core.Option) echo.MiddlewareFunc {
 	v, err := core.NewVerifier(opts...)
 	if err != nil {
 		panic("echomw: " + err.Error())
 	}
-	return middlewareFunc(cfg, v)
+	return guard(cfg, v.Check)
 }
 
-// Workflow returns middleware for a workflow route (core.NewWorkflowGuard).
+// Workflow returns middleware for the route of an Upstash Workflow: it
+// checks the QStash signature and, with core.WithBearer, the app's bearer
+// token, and refuses failure callbacks unless core.AllowFailureCallbacks is
+// given. It panics, as Verify does, when the guard cannot be built.
 func Workflow(opts ...core.GuardOption) echo.MiddlewareFunc {
 	return WorkflowWithConfig(Config{}, opts...)
 }
 
-// WorkflowWithConfig is Workflow with Echo's own settings.
+// WorkflowWithConfig is Workflow with an Echo configuration.
 func WorkflowWithConfig(cfg Config, opts ...core.GuardOption) echo.MiddlewareFunc {
 	g, err := core.NewWorkflowGuard(opts...)
 	if err != nil {
 		panic("echomw: " + err.Error())
 	}
-	return middlewareFunc(cfg, g)
+	return guard(cfg, g.Check)
 }
 
-// Failure returns middleware for a failure route (core.NewFailureGuard).
+// Failure returns middleware for the failure route of an Upstash Workflow:
+// it accepts only authenticated failure callbacks and hands their decoded
+// payload to the handler (see FailurePayload). It panics, as Verify does,
+// when the guard cannot be built, and also when it would authenticate
+// nothing: an open failure route lets anyone run the failure function.
 func Failure(opts ...core.GuardOption) echo.MiddlewareFunc {
 	return FailureWithConfig(Config{}, opts...)
 }
 
-// FailureWithConfig is Failure with Echo's own settings.
+// FailureWithConfig is Failure with an Echo configuration.
 func FailureWithConfig(cfg Config, opts ...core.GuardOption) echo.MiddlewareFunc {
 	g, err := core.NewFailureGuard(opts...)
 	if err != nil {
 		panic("echomw: " + err.Error())
 	}
-	return middlewareFunc(cfg, g)
+	return guard(cfg, g.Check)
 }
 
-// middlewareFunc returns rejections as *echo.HTTPError, with the full error
-// as its internal error, so the app's HTTPErrorHandler renders them and can
-// log the detail.
-func middlewareFunc(cfg Config, ch checker) echo.MiddlewareFunc {
+// guard turns a check into Echo middleware. A refusal is returned as an
+// *echo.HTTPError holding the short reason, with the full error as its
+// Internal, so that the app's HTTPErrorHandler renders it as it renders
+// every other error; the detail also goes to the logger and hooks given as
+// options, inside the check.
+func guard(cfg Config, check func(*http.Request) (*core.Result, error)) echo.MiddlewareFunc {
 	skip := cfg.Skipper
 	if skip == nil {
 		skip = middleware.DefaultSkipper
@@ -84,7 +91,8 @@ func middlewareFunc(cfg Config, ch checker) echo.MiddlewareFunc {
 				return next(c)
 			}
 
-			res, err := ch.Check(c.Request())
+			r := c.Request()
+			res, err := check(r)
 			if err != nil {
 				if challenge := core.WWWAuthenticate(err); challenge != "" {
 					c.Response().Header().Set(echo.HeaderWWWAuthenticate, challenge)
@@ -92,23 +100,40 @@ func middlewareFunc(cfg Config, ch checker) echo.MiddlewareFunc {
 				return echo.NewHTTPError(core.StatusCode(err), core.Reason(err)).SetInternal(err)
 			}
 
-			c.Set(resultKey, res)
-			err = next(c)
-
-			// A delivery the handler failed is given back to the replay
-			// store, so QStash's retry is not refused.
-			if res.Claims.Reserved() {
-				res.Claims.Settle(c.Request().Context(), responseStatus(c, err))
+			// The result lives in the request's context only: one place
+			// serves both Result and core.FromContext, for code that sees
+			// only the *http.Request. Keeping it in Echo's store as well
+			// would cost two more allocations per request, for the map
+			// Echo makes on first use.
+			c.SetRequest(r.WithContext(core.NewContext(r.Context(), res)))
+			if !res.Claims.Reserved() {
+				return next(c)
 			}
-			return err
+			return settle(c, res.Claims, next)
 		}
 	}
 }
 
-// responseStatus is the status the client gets: the one written, or, when
-// the handler returned an error not yet rendered, the one it will be
-// rendered with.
-func responseStatus(c echo.Context, err error) int {
+// settle runs the handler when replay protection holds the token's id: an
+// answer outside 2xx gives the id back, so QStash's retry of this delivery
+// is not taken for a replay. A panicking handler counts as a 500; its panic
+// goes on to the app's recovery middleware. A release that fails leaves the
+// id reserved until the token expires; it is not returned, since the
+// handler has answered and the error handler would write a second response.
+func settle(c echo.Context, claims *core.Claims, next echo.HandlerFunc) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			_ = claims.Settle(c.Request().Context(), http.StatusInternalServerError)
+			panic(p)
+		}
+		_ = claims.Settle(c.Request().Context(), status(c, err))
+	}()
+	return next(c)
+}
+
+// status is the status the response has, or will have once the app's
+// HTTPErrorHandler renders the handler's error.
+func status(c echo.Context, err error) int {
 	if err == nil || c.Response().Committed {
 		return c.Response().Status
 	}
@@ -119,13 +144,19 @@ func responseStatus(c echo.Context, err error) int {
 	return http.StatusInternalServerError
 }
 
-// Result returns everything the middleware established about the request.
+// Result returns everything the middleware established about the request:
+// the signature's claims, the bearer principal, the failure payload and the
+// delivery metadata. It reads them from the context of c.Request(), where
+// core.FromContext finds them too; it reports false on a route the
+// middleware does not guard, or when a later middleware has replaced the
+// request's context with one not derived from it.
 func Result(c echo.Context) (*core.Result, bool) {
-	res, ok := c.Get(resultKey).(*core.Result)
-	return res, ok
+	return core.FromContext(c.Request().Context())
 }
 
-// Claims returns the verified signature claims.
+// Claims returns the verified claims of the request's QStash signature. It
+// reports false on an unguarded route and behind a guard built with
+// core.WithoutSignature.
 func Claims(c echo.Context) (*core.Claims, bool) {
 	res, ok := Result(c)
 	if !ok || res.Claims == nil {
@@ -134,7 +165,9 @@ func Claims(c echo.Context) (*core.Claims, bool) {
 	return res.Claims, true
 }
 
-// FailurePayload returns the decoded payload of a failure callback.
+// FailurePayload returns the decoded payload of a failure callback. It
+// reports false for anything else: a workflow step, a plain QStash message,
+// an unguarded route.
 func FailurePayload(c echo.Context) (*core.FailurePayload, bool) {
 	res, ok := Result(c)
 	if !ok || res.Failure == nil {
@@ -143,7 +176,9 @@ func FailurePayload(c echo.Context) (*core.FailurePayload, bool) {
 	return res.Failure, true
 }
 
-// Principal returns what the bearer check returned for the request.
+// Principal returns what the guard's bearer validator returned for the
+// request's token (a core.StaticPrincipal for core.StaticTokens). It reports
+// false when the guard has no bearer check.
 func Principal(c echo.Context) (any, bool) {
 	res, ok := Result(c)
 	if !ok || res.Principal == nil {

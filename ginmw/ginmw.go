@@ -49,10 +49,6 @@ func Failure(opts ...core.GuardOption) gin.HandlerFunc {
 	return guard(g.Check)
 }
 
-// resultKey is the gin.Context key of the *core.Result; a type of its own
-// cannot collide with the app's keys.
-type resultKey struct{}
-
 // guard turns a check into Gin middleware. A refusal aborts the chain with
 // a JSON body holding the short reason only; the detail goes to the logger
 // and hooks given as options, inside the check.
@@ -67,32 +63,46 @@ func guard(check func(*http.Request) (*core.Result, error)) gin.HandlerFunc {
 			return
 		}
 
-		c.Set(resultKey{}, res)
+		// The result lives in the request's context only: one place serves
+		// both Result and core.FromContext, for code that sees only the
+		// *http.Request. Keeping it in c.Keys as well would cost two more
+		// allocations per request, for the map gin makes on first use.
 		c.Request = c.Request.WithContext(core.NewContext(c.Request.Context(), res))
-		c.Next()
-
-		// With replay protection, an answer outside 2xx gives the token's id
-		// back, so QStash's retry of this delivery is not taken for a replay.
-		// A failed release leaves the id reserved until the token expires;
-		// it is recorded among the context's errors for the app's logger.
 		if res.Claims.Reserved() {
-			if err := res.Claims.Settle(c.Request.Context(), c.Writer.Status()); err != nil {
-				_ = c.Error(err)
-			}
+			defer settle(c, res.Claims)
 		}
+		c.Next()
+	}
+}
+
+// settle runs after the handler when replay protection holds the token's
+// id: an answer outside 2xx gives the id back, so QStash's retry of this
+// delivery is not taken for a replay. A panicking handler counts as a 500;
+// its panic goes on to the app's recovery middleware. A failed release
+// leaves the id reserved until the token expires; it is recorded among the
+// context's errors for the app's logger.
+func settle(c *gin.Context, claims *core.Claims) {
+	status := c.Writer.Status()
+	p := recover()
+	if p != nil {
+		status = http.StatusInternalServerError
+	}
+	if err := claims.Settle(c.Request.Context(), status); err != nil {
+		_ = c.Error(err)
+	}
+	if p != nil {
+		panic(p)
 	}
 }
 
 // Result returns everything the middleware established about the request:
 // the signature's claims, the bearer principal, the failure payload and the
-// delivery metadata. It reports false on a route the middleware does not
-// guard.
+// delivery metadata. It reads them from the context of c.Request, where
+// core.FromContext finds them too; it reports false on a route the
+// middleware does not guard, or when a later middleware has replaced the
+// request's context with one not derived from it.
 func Result(c *gin.Context) (*core.Result, bool) {
-	if v, ok := c.Get(resultKey{}); ok {
-		res, ok := v.(*core.Result)
-		return res, ok
-	}
-	return nil, false
+	return core.FromContext(c.Request.Context())
 }
 
 // Claims returns the verified claims of the request's QStash signature. It

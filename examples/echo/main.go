@@ -1,17 +1,32 @@
-// Command echo serves the Echo example app: POST /api/workflow and
-// POST /api/workflow/failure, each guarded by qstashguard.
+// Command echo serves the Echo example app: POST /api/workflow guarded by
+// echomw.Workflow and POST /api/workflow/failure guarded by echomw.Failure.
 //
 //	QSTASH_DEV=true go run ./examples/echo
+//
+// The signing keys come from the environment (QSTASH_CURRENT_SIGNING_KEY
+// and QSTASH_NEXT_SIGNING_KEY, or QSTASH_DEV=true for the local dev
+// server's). When APP_BEARER_TOKEN is set, both routes also require it as
+// an `Authorization: Bearer` token. Refusals are rendered by Echo's own
+// error handler, as {"message": "<reason>"}. Flags:
+//
+//	-addr        address to listen on (default 127.0.0.1:8080)
+//	-public-url  scheme://host[:port] that QStash calls, when a proxy or
+//	             tunnel stands between it and this server
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -20,36 +35,40 @@ import (
 	"github.com/qstashguard/qstashguard/echomw"
 )
 
+// EnvBearerToken names the variable holding the app's own bearer token.
+const EnvBearerToken = "APP_BEARER_TOKEN"
+
 func main() {
-	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on")
-	publicURL := flag.String("public-url", "", "scheme://host[:port] QStash calls, when behind a proxy")
-	flag.Parse()
-
-	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	e, err := newApp(*publicURL, os.Getenv("APP_BEARER_TOKEN"), logger)
-	if err != nil {
-		logger.Error("cannot start", "err", err)
-		os.Exit(1)
-	}
-
-	srv := &http.Server{Addr: *addr, Handler: e, ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout: 30 * time.Second}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	go func() {
-		<-ctx.Done()
-		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(shutdown)
-	}()
-	logger.Info("listening", "addr", *addr)
-	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		logger.Error("server stopped", "err", err)
+	if err := run(ctx, os.Args[1:], os.Stderr, nil); err != nil {
+		fmt.Fprintln(os.Stderr, "echo example:", err)
 		os.Exit(1)
 	}
 }
 
-// newApp builds the Echo app. Keys come from the environment.
+// run serves the app until ctx is done. ready, when not nil, is told the
+// address it listens on once it accepts connections.
+func run(ctx context.Context, args []string, stderr io.Writer, ready func(addr string)) error {
+	fs := flag.NewFlagSet("echo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:8080", "`address` to listen on")
+	publicURL := fs.String("public-url", "",
+		"`scheme://host[:port]` that QStash calls, when a proxy stands in front")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	e, err := newApp(*publicURL, os.Getenv(EnvBearerToken), logger)
+	if err != nil {
+		return err
+	}
+	return serve(ctx, *addr, e, logger, ready)
+}
+
+// newApp builds the Echo app. The keys come from the environment; with a
+// bearer token, both routes require it besides the signature.
 func newApp(publicURL, bearerToken string, logger *slog.Logger) (*echo.Echo, error) {
 	opts := []core.Option{core.WithLogger(logger)}
 	if publicURL != "" {
@@ -59,30 +78,101 @@ func newApp(publicURL, bearerToken string, logger *slog.Logger) (*echo.Echo, err
 	if err != nil {
 		return nil, err
 	}
+
+	// Both routes share one verifier, and so one set of keys.
 	guard := []core.GuardOption{core.WithVerifier(v)}
 	if bearerToken != "" {
 		guard = append(guard, core.WithBearer(core.StaticTokens(bearerToken)))
+	}
+	// Built once here to return a bad bearer token as an error; echomw
+	// would panic with it.
+	if _, err := core.NewWorkflowGuard(guard...); err != nil {
+		return nil, err
 	}
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.POST("/api/workflow", step, echomw.Workflow(guard...))
-	e.POST("/api/workflow/failure", failure, echomw.Failure(guard...))
+	e.POST("/api/workflow/failure", failure(logger), echomw.Failure(guard...))
 	return e, nil
 }
 
+// step stands for a workflow step. Its body is the one QStash signed: the
+// payload that started the run on the first call, the steps run so far on
+// the later ones.
 func step(c echo.Context) error {
-	var payload map[string]any
-	if err := c.Bind(&payload); err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, "payload is not a JSON object")
+	var payload any
+	if err := json.NewDecoder(c.Request().Body).Decode(&payload); err != nil &&
+		!errors.Is(err, io.EOF) {
+		return echo.NewHTTPError(http.StatusBadRequest, "body is not JSON")
 	}
-	claims, _ := echomw.Claims(c)
-	return c.JSON(http.StatusOK, map[string]any{"ok": true, "key": claims.Key.String(),
-		"fields": len(payload)})
+	res, _ := echomw.Result(c)
+	return c.JSON(http.StatusOK, map[string]any{
+		"ok":              true,
+		"key":             res.Claims.Key.String(),
+		"message_id":      res.Delivery.MessageID,
+		"workflow_run_id": res.Delivery.WorkflowRunID,
+		"retried":         res.Delivery.Retried,
+		"fields":          entries(payload),
+	})
 }
 
-func failure(c echo.Context) error {
-	p, _ := echomw.FailurePayload(c)
-	return c.JSON(http.StatusOK, map[string]any{"ok": true, "workflow_run": p.WorkflowRunID,
-		"failed_status": p.Status})
+// entries counts the members of a JSON object or the elements of an array.
+func entries(v any) int {
+	switch v := v.(type) {
+	case map[string]any:
+		return len(v)
+	case []any:
+		return len(v)
+	}
+	return 0
+}
+
+// failure stands for the failure function: it learns which run failed,
+// and how, from the payload the failure guard decoded.
+func failure(logger *slog.Logger) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		p, _ := echomw.FailurePayload(c)
+		logger.Info("workflow run failed", "workflow_run_id", p.WorkflowRunID,
+			"status", p.Status, "retried", p.Retried, "dlq_id", p.DLQID)
+		return c.JSON(http.StatusOK, map[string]any{
+			"ok":            true,
+			"workflow_run":  p.WorkflowRunID,
+			"failed_status": p.Status,
+			"retried":       p.Retried,
+		})
+	}
+}
+
+// serve runs an HTTP server for h on addr until ctx is done, then lets the
+// requests in flight finish.
+func serve(ctx context.Context, addr string, h http.Handler, logger *slog.Logger,
+	ready func(string)) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout: 30 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	logger.Info("listening", "addr", ln.Addr().String())
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil {
+		return err
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
 }
