@@ -117,6 +117,10 @@ func newGuard(failureRoute bool, opts []GuardOption) (*Guard, error) {
 	}
 	var c config
 	for _, opt := range gc.verifierOptions {
+		if opt == nil {
+			gc.errs = append(gc.errs, fmt.Errorf("%w: nil option", ErrConfig))
+			continue
+		}
 		opt(&c)
 	}
 	if err := checkGuardConfig(failureRoute, &gc, &c); err != nil {
@@ -182,6 +186,9 @@ func checkGuardConfig(failureRoute bool, gc *guardConfig, c *config) error {
 // unauthenticated caller learns nothing about the route. On success r.Body
 // still reads the original bytes.
 func (g *Guard) Check(r *http.Request) (*Result, error) {
+	if g == nil {
+		return nil, errNoGuard
+	}
 	res, err := g.check(r)
 	if err != nil {
 		g.observer.rejected(r, err)
@@ -192,14 +199,19 @@ func (g *Guard) Check(r *http.Request) (*Result, error) {
 }
 
 func (g *Guard) check(r *http.Request) (res *Result, err error) {
+	if g.verifier == nil && g.bearer == nil {
+		// A Guard not made by its constructors checks nothing: refuse.
+		return nil, errNoGuard
+	}
 	res = &Result{Delivery: deliveryOf(r.Header)}
 	var body []byte
 	if g.verifier != nil {
-		c, b, err := g.verifier.verifyRequest(r)
+		var c *Claims
+		c, body, err = g.verifier.verifyRequest(r)
 		if err != nil {
 			return nil, err
 		}
-		res.Claims, body = c, b
+		res.Claims = c
 		// A call refused after its signature passed gives its id back to
 		// the replay store: the refusal was not a delivery.
 		defer func() {
@@ -274,6 +286,9 @@ func (g *Guard) check(r *http.Request) (res *Result, err error) {
 	}
 	return res, nil
 }
+
+var errNoGuard = fmt.Errorf("%w: a Guard must come from NewWorkflowGuard or NewFailureGuard",
+	ErrConfig)
 
 // bearerError makes every failure of a validator an ErrInvalidBearer,
 // whatever the validator returned, so that StatusCode gives 401 and no

@@ -354,18 +354,37 @@ func describeKey(key any) string {
 // checkJWKSURL refuses JWKS URLs a network attacker could answer: whoever
 // serves the key set decides which tokens pass, so it must come over TLS,
 // unless it never leaves the machine.
+//
+// Its errors name the URL without user information or query, where API keys
+// are sometimes kept.
 func checkJWKSURL(raw string) error {
 	u, err := url.Parse(raw)
 	switch {
 	case err != nil:
-		return fmt.Errorf("%w: JWKS URL %q does not parse: %w", ErrConfig, raw, err)
+		return fmt.Errorf("%w: a JWKS URL does not parse", ErrConfig)
 	case u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
-		return fmt.Errorf("%w: JWKS URL %q is not an absolute http(s) URL", ErrConfig, raw)
+		return fmt.Errorf("%w: JWKS URL %s is not an absolute http(s) URL", ErrConfig,
+			safeURL(u))
 	case u.Scheme == "http" && !isLoopback(u.Hostname()):
-		return fmt.Errorf("%w: JWKS URL %q must use https (http only for a loopback host)",
-			ErrConfig, raw)
+		return fmt.Errorf("%w: JWKS URL %s must use https (http only for a loopback host)",
+			ErrConfig, safeURL(u))
 	}
 	return nil
+}
+
+// safeURL is u without user information, query or fragment, for errors.
+func safeURL(u *url.URL) string {
+	return (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
+}
+
+// withoutURL drops the URL a *url.Error carries (it may hold credentials)
+// and keeps what went wrong.
+func withoutURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("%s: %w", ue.Op, ue.Err)
+	}
+	return err
 }
 
 func isLoopback(host string) bool {
@@ -521,7 +540,7 @@ func (v *jwtValidator) jwksKeys(ctx context.Context, t *jwt.Token) ([]any, error
 			detail = "no key in the JWKS has the token's key ID"
 		}
 		if refreshErr := v.refresh.since(failures); refreshErr != nil {
-			detail += "; refetching the JWKS failed: " + refreshErr.Error()
+			detail += "; refetching the JWKS failed: " + withoutURL(refreshErr).Error()
 		}
 		return nil, keyError(detail)
 	}

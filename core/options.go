@@ -2,6 +2,7 @@ package core
 
 import (
 	"fmt"
+	"math"
 	"net/url"
 	"strings"
 	"time"
@@ -119,12 +120,14 @@ func WithClock(now func() time.Time) Option {
 
 // WithMaxBodyBytes sets the largest body VerifyRequest reads; a longer one
 // is refused with ErrBodyTooLarge without being read past the limit. The
-// default is DefaultMaxBodyBytes.
+// default is DefaultMaxBodyBytes. A guard built WithoutSignature takes it
+// too, as the bound of the failure payloads it reads; beside WithVerifier
+// it is ignored, the verifier's own limit applying.
 func WithMaxBodyBytes(n int64) Option {
 	return func(c *config) {
-		c.settings++
-		if n <= 0 {
-			c.errs = append(c.errs, fmt.Errorf("%w: body limit %d is not positive", ErrConfig, n))
+		if n <= 0 || n >= math.MaxInt64 {
+			c.errs = append(c.errs, fmt.Errorf("%w: body limit %d is not in 1..MaxInt64-1",
+				ErrConfig, n))
 			return
 		}
 		c.maxBody = n

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"time"
 )
@@ -42,6 +43,10 @@ type Verifier struct {
 func NewVerifier(opts ...Option) (*Verifier, error) {
 	c := config{now: time.Now, maxBody: DefaultMaxBodyBytes}
 	for _, opt := range opts {
+		if opt == nil {
+			c.errs = append(c.errs, fmt.Errorf("%w: nil option", ErrConfig))
+			continue
+		}
 		opt(&c)
 	}
 	if c.urlOptions > 1 {
@@ -74,6 +79,9 @@ func NewVerifier(opts ...Option) (*Verifier, error) {
 // unprefixed keys, or those of the default region when only region keys are
 // set.
 func (v *Verifier) VerifySignature(sig string, body []byte, url string) (*Claims, error) {
+	if v == nil || v.keys == nil {
+		return nil, errNoVerifier
+	}
 	keys, region := v.keys.forRegion("")
 	c, err := v.verifyToken(sig, url, keys, region)
 	if err != nil {
@@ -96,6 +104,9 @@ func (v *Verifier) VerifySignature(sig string, body []byte, url string) (*Claims
 // target, path and query, as the client sent it. Forwarded headers are not
 // trusted: behind a proxy, use WithPublicBaseURL or WithURL.
 func (v *Verifier) VerifyRequest(r *http.Request) (*Claims, error) {
+	if v == nil {
+		return nil, errNoVerifier
+	}
 	c, _, err := v.verifyRequest(r)
 	if err != nil {
 		v.observer.rejected(r, err)
@@ -111,6 +122,9 @@ func (v *Verifier) VerifyRequest(r *http.Request) (*Claims, error) {
 // the delivery metadata, in a Result, so adapters treat a Verifier and a
 // Guard alike.
 func (v *Verifier) Check(r *http.Request) (*Result, error) {
+	if v == nil {
+		return nil, errNoVerifier
+	}
 	c, _, err := v.verifyRequest(r)
 	if err != nil {
 		v.observer.rejected(r, err)
@@ -124,6 +138,10 @@ func (v *Verifier) Check(r *http.Request) (*Result, error) {
 // verifyRequest is VerifyRequest without the reporting, for guards that
 // report once for all their checks. It also returns the body it read.
 func (v *Verifier) verifyRequest(r *http.Request) (*Claims, []byte, error) {
+	if v.keys == nil {
+		// A Verifier not made by NewVerifier has no keys: refuse.
+		return nil, nil, errNoVerifier
+	}
 	sig, err := signatureHeader(r.Header)
 	if err != nil {
 		return nil, nil, err
@@ -251,11 +269,24 @@ func (v *Verifier) expectedURL(r *http.Request) string {
 // requestTarget is the path and query as the client sent them. RequestURI
 // keeps them unchanged where r.URL may have been rewritten on the way (by
 // http.StripPrefix or a router mount), and keeps the client's own escaping.
+//
+// An absolute-form target (POST http://host/path HTTP/1.1) is cut to its
+// path and query, from the request line too, never from r.URL: a rewrite of
+// r.URL must not make a token signed for one endpoint pass at another.
 func requestTarget(r *http.Request) string {
-	if len(r.RequestURI) > 0 && r.RequestURI[0] == '/' {
-		return r.RequestURI
+	uri := r.RequestURI
+	switch {
+	case uri == "":
+		// A request built in the process, not received: r.URL is all
+		// there is.
+		return r.URL.RequestURI()
+	case uri[0] == '/':
+		return uri
 	}
-	return r.URL.RequestURI()
+	if u, err := url.ParseRequestURI(uri); err == nil && u.Host != "" {
+		return u.RequestURI()
+	}
+	return uri
 }
 
 // signatureHeader returns the one Upstash-Signature value of h. Two values
@@ -281,6 +312,11 @@ func headerValue(h http.Header, canonical string) string {
 	return ""
 }
 
+var errNoVerifier = fmt.Errorf("%w: a Verifier must come from NewVerifier", ErrConfig)
+
+// maxInitialBody caps the buffer readBody allocates before reading.
+const maxInitialBody = 1 << 20
+
 // readBody reads at most limit bytes of r's body. One byte more tells a
 // body over the limit from one exactly at it; the rest is never read.
 func readBody(r *http.Request, limit int64) ([]byte, error) {
@@ -291,11 +327,14 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("%w: Content-Length %d over the limit of %d bytes",
 			ErrBodyTooLarge, r.ContentLength, limit)
 	}
+	// The buffer starts at the declared length (plus the byte that tells
+	// the end), capped, so that a large limit and a lying Content-Length
+	// cannot make one request allocate more than it sends.
 	size := int64(512)
 	if r.ContentLength >= 0 {
 		size = r.ContentLength + 1
 	}
-	buf := make([]byte, 0, min(size, limit+1))
+	buf := make([]byte, 0, min(size, limit, maxInitialBody)+1)
 	lr := io.LimitedReader{R: r.Body, N: limit + 1}
 	for {
 		if len(buf) == cap(buf) {
@@ -305,6 +344,12 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 		buf = buf[:len(buf)+n]
 		if err == io.EOF {
 			break
+		}
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			// The app's own http.MaxBytesReader was stricter.
+			return nil, fmt.Errorf("%w: over the app's limit of %d bytes", ErrBodyTooLarge,
+				tooLarge.Limit)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrBodyRead, err)

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/qstashguard/qstashguard/core"
@@ -191,6 +192,10 @@ func (d *diagnosis) report(w io.Writer, verified bool) {
 		row("claims", false, "cannot be decoded: %v", err)
 		return
 	}
+	// The claims are not verified yet: a pasted token must not be able to
+	// drive the terminal with escape sequences.
+	c.Iss, c.Sub, c.Jti, c.Body = printable(c.Iss), printable(c.Sub), printable(c.Jti),
+		printable(c.Body)
 
 	if c.Iss == core.Issuer {
 		row("issuer", true, "%q", c.Iss)
@@ -311,4 +316,16 @@ func tokenAlgorithm(seg string) (string, error) {
 		return "", errors.New("the header has a crit parameter, which QStash never sends")
 	}
 	return h.Alg, nil
+}
+
+// printable returns s, or its Go-quoted form without the quotes when it
+// holds characters a terminal would act on.
+func printable(s string) string {
+	for _, r := range s {
+		if !unicode.IsPrint(r) {
+			q := strconv.Quote(s)
+			return q[1 : len(q)-1]
+		}
+	}
+	return s
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/qstashguard/qstashguard/core"
 )
 
 // vector is one token issued by the real QStash service.
@@ -255,5 +257,23 @@ func TestParseTime(t *testing.T) {
 				t.Fatalf("parseTime(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
 			}
 		})
+	}
+}
+
+func TestVerifyEscapesUnverifiedClaims(t *testing.T) {
+	const key = "sig_escapeTestKey"
+	sig, err := core.Sign("sig_someoneElse", core.Message{URL: "https://x/\x1b[2Jfake VALID",
+		Body: []byte("b"), ID: "jwt_\x1b]0;title\x07"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr strings.Builder
+	code := run([]string{"verify", "--signature", sig, "--url", "https://x/", "--body", "b",
+		"--key", key}, &stdout, &stderr, func(string) string { return "" })
+	if code != 1 {
+		t.Fatalf("exit %d, want 1; stderr %s", code, stderr.String())
+	}
+	if strings.ContainsRune(stdout.String(), '\x1b') || strings.ContainsRune(stdout.String(), '\a') {
+		t.Fatalf("output carries terminal escapes: %q", stdout.String())
 	}
 }
