@@ -345,20 +345,25 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 		if err == io.EOF {
 			break
 		}
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			// The app's own http.MaxBytesReader was stricter.
-			return nil, fmt.Errorf("%w: over the app's limit of %d bytes", ErrBodyTooLarge,
-				tooLarge.Limit)
-		}
 		if err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrBodyRead, err)
+			return nil, bodyReadError(err)
 		}
 	}
 	if int64(len(buf)) > limit {
 		return nil, fmt.Errorf("%w: over the limit of %d bytes", ErrBodyTooLarge, limit)
 	}
 	return buf, nil
+}
+
+// bodyReadError classifies an error reading the body. The app's own
+// http.MaxBytesReader, stricter than the verifier's limit, is a body too
+// large, not a broken one.
+func bodyReadError(err error) error {
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return fmt.Errorf("%w: over the app's limit of %d bytes", ErrBodyTooLarge, tooLarge.Limit)
+	}
+	return fmt.Errorf("%w: %w", ErrBodyRead, err)
 }
 
 // restoreBody puts body back in r, so the handler behind the middleware
