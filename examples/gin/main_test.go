@@ -54,9 +54,11 @@ func setRunEnv(t *testing.T, bearer string) {
 }
 
 func TestRun(t *testing.T) {
-	const path, body = "/api/workflow", `{"order":42}`
+	const body = `{"order":42}`
 	tests := []struct {
 		name          string
+		path          string // "" for /api/workflow
+		failure       bool   // sent as a failure callback
 		args          []string
 		bearer        string // APP_BEARER_TOKEN
 		signFor       string // the URL signed for; "" for the one called, "-" for none
@@ -76,17 +78,30 @@ func TestRun(t *testing.T) {
 			wantStatus: http.StatusOK},
 		{name: "with -public-url a step signed for the public URL is answered",
 			args:    []string{"-public-url", "https://app.example.com"},
-			signFor: "https://app.example.com" + path, wantStatus: http.StatusOK},
+			signFor: "https://app.example.com/api/workflow", wantStatus: http.StatusOK},
+		{name: "a signed failure callback on the failure route is answered",
+			path: "/api/workflow/failure", failure: true, wantStatus: http.StatusOK},
+		{name: "a signed failure callback on the workflow route is refused", failure: true,
+			wantStatus: http.StatusForbidden, wantReason: "failure callback not allowed"},
+		{name: "a signed step on the failure route is refused", path: "/api/workflow/failure",
+			wantStatus: http.StatusForbidden, wantReason: "not a failure callback"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			setRunEnv(t, tt.bearer)
 			base := runServer(t, tt.args...)
+			path := tt.path
+			if path == "" {
+				path = "/api/workflow"
+			}
 			req, err := http.NewRequest(http.MethodPost, base+path, strings.NewReader(body))
 			if err != nil {
 				t.Fatal(err)
 			}
 			req.Header.Set("Content-Type", "application/json")
+			if tt.failure {
+				req.Header.Set(core.HeaderWorkflowIsFailure, "true")
+			}
 			if tt.authorization != "" {
 				req.Header.Set("Authorization", tt.authorization)
 			}
