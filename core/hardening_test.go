@@ -142,3 +142,15 @@ func TestJWKSURLErrorsHideCredentials(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func TestNoKeyHintRespectsPinnedDevMode(t *testing.T) {
+	clearEnv(t)
+	_, err := NewVerifier(WithDevMode(false))
+	if !errors.Is(err, ErrConfig) || strings.Contains(err.Error(), EnvDev+"=true") {
+		t.Fatalf("err = %v: must not suggest %s=true, which WithDevMode(false) ignores", err, EnvDev)
+	}
+	_, err = NewVerifier()
+	if err == nil || !strings.Contains(err.Error(), EnvDev+"=true") {
+		t.Fatalf("err = %v: should suggest dev mode", err)
+	}
+}

@@ -189,9 +189,13 @@ func buildKeyring(c *config, getenv func(string) string) (*keyring, error) {
 		k.defaultRegion = ""
 	}
 	if k.base.empty() && len(k.regions) == 0 {
+		hint := fmt.Sprintf(", or set %s=true for the local dev server", EnvDev)
+		if c.devMode != nil {
+			hint = "" // WithDevMode(false) pinned dev mode off
+		}
 		return nil, fmt.Errorf("%w: no signing key; set %s (and %s after a rotation), "+
-			"or pass core.WithSigningKeys, or set %s=true for the local dev server",
-			ErrConfig, EnvCurrentSigningKey, EnvNextSigningKey, EnvDev)
+			"or pass core.WithSigningKeys%s", ErrConfig, EnvCurrentSigningKey, EnvNextSigningKey,
+			hint)
 	}
 	if k.base.empty() && k.defaultRegion == "" {
 		return nil, fmt.Errorf("%w: no keys for requests without an Upstash-Region header; "+
