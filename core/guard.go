@@ -223,14 +223,17 @@ func (g *Guard) check(r *http.Request) (res *Result, err error) {
 
 	// A bearer token in the request's own headers is checked before
 	// anything else is read.
-	token, tokenErr := BearerToken(r.Header)
 	bearerDone := g.bearer == nil
-	if !bearerDone && tokenErr == nil {
-		p, err := g.bearer.ValidateBearer(r.Context(), token)
-		if err != nil {
-			return nil, bearerError(err)
+	var tokenErr error
+	if !bearerDone {
+		var token string
+		if token, tokenErr = BearerToken(r.Header); tokenErr == nil {
+			p, err := g.bearer.ValidateBearer(r.Context(), token)
+			if err != nil {
+				return nil, bearerError(err)
+			}
+			res.Principal, bearerDone = p, true
 		}
-		res.Principal, bearerDone = p, true
 	}
 
 	failure := res.Delivery.FailureCallback
